@@ -169,8 +169,14 @@ describe('stdio end to end', () => {
     const verify = spawnSync(process.execPath, [CLI, 'verify', '1', '--project', root], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     expect(verify.status).toBe(3);
     expect(verify.stdout).toMatch(/task 1: BROKEN at line 3/);
-    for (const tool of ['write-journal', 'request-transition', 'deployment-status']) {
-      const r = await call(tool, { taskId: 1, activity: 'a', content: 'b', summary: 'trying after the tamper' });
+    const attempts: [string, Record<string, unknown>][] = [
+      ['write-journal', { taskId: 1, activity: 'a', content: 'b' }],
+      ['request-transition', { taskId: 1, summary: 'trying after the tamper' }],
+      ['deployment-status', { taskId: 1 }],
+      ['write-journal', { activity: 'no task id', content: 'fails closed even without a taskId' }],
+    ];
+    for (const [tool, args] of attempts) {
+      const r = await call(tool, args);
       expect(r.structuredContent, tool).toMatchObject({ refused: true, reason: 'journal-broken' });
     }
     const repair = spawnSync(process.execPath, [CLI, 'verify', '1', '--repair', '--yes', '--project', root], { encoding: 'utf8' });
