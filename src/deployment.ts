@@ -2,6 +2,8 @@
  * The deployment service: tasks as seen by tools, the CLI and the server — resolution, current
  * state, exit criteria, human decisions and the rendered journal — on top of one TaskStore.
  */
+import { clientsFor, type AwsClients, type AwsClientsOptions } from './aws/clients.js';
+import { ToolError } from './tool.js';
 import { effectiveChecks, parseDuration, type DeployConfig } from './config/index.js';
 import { renderJournal } from './journal/render.js';
 import type { Logger } from './log.js';
@@ -165,6 +167,23 @@ export class DeploymentService {
     await this.flushJournal(taskId);
     return { outcome: result.outcome, message: result.message, request: result.request, state };
   }
+
+  /** AWS clients for a task's environment, as configured (the task records its target at start). */
+  awsFor(state: TaskState): AwsClients {
+    const env = this.config?.environments?.[state.environment];
+    const region = env?.region ?? state.target.region;
+    if (!region) {
+      throw new ToolError(
+        'no-environment',
+        `Task ${state.taskId}'s environment "${state.environment}" is not in the config any more, so its AWS account and region are unknown.`,
+        `Add environments.${state.environment} back to deploy-mcp.config.json and restart the server.`,
+      );
+    }
+    return clientsFor({ region, profile: env?.profile ?? state.target.profile }, this.awsOptions);
+  }
+
+  /** Test seam: endpoint / attempts for every AWS client this service creates. */
+  awsOptions: AwsClientsOptions = {};
 
   journalPath(taskId: number): string {
     return this.store.filePath(taskId, 'journal.md');

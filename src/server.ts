@@ -15,6 +15,7 @@ import { registerResources } from './resources.js';
 import { LocalTaskStore } from './state/local-store.js';
 import type { TaskStore } from './state/task-store.js';
 import { ToolRunner, type Preflight } from './tool-runner.js';
+import { accountPinning } from './aws/pinning.js';
 import type { AnyToolDefinition } from './tool.js';
 import { describePhases } from './workflow/phases.js';
 import { ALL_TOOLS } from '../tools/index.js';
@@ -82,7 +83,8 @@ export async function createServer(opts: ServerOptions): Promise<DeployServer> {
     void server.sendLoggingMessage({ level, logger: 'deploy-mcp', data: message }).catch(() => undefined);
   });
 
-  const runner = new ToolRunner({ projectRoot, deployments, store, configError, readOnly, log, registry: tools, preflight: opts.preflight });
+  const preflight = opts.preflight ?? [accountPinning(() => deployments)];
+  const runner = new ToolRunner({ projectRoot, deployments, store, configError, readOnly, log, registry: tools, preflight });
 
   for (const tool of tools) {
     server.registerTool(

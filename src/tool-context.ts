@@ -4,6 +4,7 @@ import type { DeployConfig } from './config/index.js';
 import type { Logger } from './log.js';
 import type { StoredEvent } from './state/event-log.js';
 import type { AnyToolDefinition } from './tool.js';
+import type { AwsClients } from './aws/clients.js';
 import type { TaskStore } from './state/task-store.js';
 import type { DeploymentService } from './deployment.js';
 import type { TaskState } from './workflow/task-state.js';
@@ -23,6 +24,11 @@ export interface ToolContext {
   registry: readonly AnyToolDefinition[];
   /** The task the guard resolved (null only for taskless tools). */
   task: TaskState | null;
+  /**
+   * AWS clients for the task's environment (region, profile from the config; AWS_ENDPOINT_URL
+   * honoured). Created lazily; throws a ToolError when there is no task or environment.
+   */
+  aws(): AwsClients;
   /** Appends an event to the resolved task's log (durable before it resolves). */
   record(type: string, data: Record<string, unknown>): Promise<StoredEvent>;
   /** MCP progress notification, when the client asked for progress. */

@@ -115,6 +115,7 @@ export class ToolRunner {
           phase,
           input: redactValue(args),
           output: safeOutput,
+          summary: tool.summarize ? redactText(tool.summarize(output)).slice(0, 600) : undefined,
           durationMs: Date.now() - started,
         });
       }
@@ -136,7 +137,8 @@ export class ToolRunner {
         }).catch((e) => this.opts.log.error(`Could not record the failure of ${tool.name}: ${(e as Error).message}`));
         deployments.scheduleJournal(state.taskId);
       }
-      if (!(err instanceof ToolError)) this.opts.log.error(`${tool.name} failed: ${(err as Error)?.stack ?? String(err)}`);
+      if (err instanceof ToolError || (err as { problem?: unknown })?.problem) this.opts.log.warn(`${tool.name}: ${problem.message}`);
+      else this.opts.log.error(`${tool.name} failed: ${(err as Error)?.stack ?? String(err)}`);
       return errorResult(problem);
     } finally {
       if (release) await release().catch(() => undefined);
@@ -152,6 +154,10 @@ export class ToolRunner {
       deployments: deployments!,
       task: state,
       registry: this.opts.registry,
+      aws: () => {
+        if (!state) throw new ToolError('no-task', `${tool.name} needs a task to know which AWS environment to use.`, 'Call start-deployment first.');
+        return deployments!.awsFor(state);
+      },
       record: async (type, data) => {
         if (!state) throw new Error(`${tool.name} has no task to record to.`);
         return this.record(state.taskId, type, data);

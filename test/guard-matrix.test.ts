@@ -112,7 +112,7 @@ describe('guard matrix', () => {
         if ('taskId' in tool.input.shape && !tool.taskless) args.taskId = taskId;
         const r = await ro.call(tool.name, args);
         if (refused) expect(r.structuredContent).toMatchObject({ refused: true, reason: 'read-only', tool: tool.name });
-        else expect(r.structuredContent?.refused).not.toBe(true);
+        else expect(r.structuredContent?.reason ?? 'ran').not.toBe('read-only');
       });
     }
   });

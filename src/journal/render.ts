@@ -67,7 +67,7 @@ const SECTION_TOOLS: Record<string, string[]> = {
 
 function outcomeLine(o: ToolOutcome): string {
   const output = (o.output ?? {}) as Record<string, unknown>;
-  const text = typeof output.journalLine === 'string' ? output.journalLine : o.ok ? 'succeeded' : `failed: ${o.error?.message ?? 'error'}`;
+  const text = o.ok ? (o.summary ?? (typeof output.journalLine === 'string' ? output.journalLine : 'succeeded')).split('\n')[0] : `failed: ${o.error?.message ?? 'error'}`;
   return `- ${utc(o.ts)} · phase ${o.phase} · \`${o.tool}\` ${o.ok ? '✔' : '✘'} ${text}`;
 }
 
@@ -80,6 +80,24 @@ function section(state: TaskState, key: string, agentName: string, intro?: strin
   const lines = state.outcomes.filter((o) => tools.includes(o.tool)).map(outcomeLine);
   if (lines.length) parts.push(lines.join('\n'));
   return parts.length ? parts.join('\n\n') : '_Nothing recorded yet._';
+}
+
+/** The latest full verify-infrastructure run as a table: what the human changed, as AWS sees it. */
+function infrastructureTable(state: TaskState): string | null {
+  const run = state.outcomes.filter((o) => o.tool === 'verify-infrastructure' && o.ok && !o.input.resources).at(-1);
+  if (!run) return null;
+  const results = ((run.output ?? {}) as Record<string, any>).results as any[] | undefined;
+  if (!results?.length) return null;
+  const cell = (v: unknown) => String(v).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const rows = results.map((r) => {
+    const issues = [
+      ...(r.discrepancies ?? []).map((d: any) => `${d.field}: expected ${JSON.stringify(d.expected)}, got ${JSON.stringify(d.actual)}`),
+      ...(r.problems ?? []).map((p: any) => `${p.field}: ${p.code}`),
+      ...(r.flags ?? []).filter((f: any) => f.severity === 'high').map((f: any) => `⚠ ${f.message}`),
+    ];
+    return `| ${cell(r.type)} | \`${cell(r.name)}\` | ${r.verified ? '✔ verified' : r.existence === 'absent' ? '✘ missing' : '✘ differs'} | ${cell(issues.join('; ') || '—')} |`;
+  });
+  return [`Latest full verification (${utc(run.ts)}, seq ${run.seq}):`, '', '| type | resource | result | details |', '|---|---|---|---|', ...rows].join('\n');
 }
 
 function planSection(state: TaskState): string {
@@ -167,7 +185,7 @@ export function renderJournal(state: TaskState, ctx: JournalContext): string {
     region: state.pinned?.region ?? state.target.region ?? '?',
     project: ctx.project ?? '',
     plan: planSection(state),
-    infrastructure: section(state, 'infrastructure', 'Infrastructure Changes'),
+    infrastructure: section(state, 'infrastructure', 'Infrastructure Changes', infrastructureTable(state) ?? undefined),
     application: section(state, 'application', 'Application Deployment'),
     validation: section(state, 'validation', 'Validation Results'),
     monitoring: section(state, 'monitoring', 'Monitoring'),

@@ -18,6 +18,8 @@ export interface ToolOutcome {
   output?: Record<string, unknown>;
   error?: { code: string; message: string; nextStep?: string };
   durationMs?: number;
+  /** One-line summary the tool gave of its result (for the journal). */
+  summary?: string;
 }
 
 export interface TransitionRequest {
@@ -157,6 +159,7 @@ export function applyEvent(state: TaskState, event: StoredEvent): TaskState {
         output: d.output,
         error: d.error,
         durationMs: d.durationMs,
+        summary: d.summary,
       };
       state.outcomes.push(outcome);
       if (!outcome.ok) sys(state, event, `${outcome.tool} failed`, `${outcome.error?.message ?? 'error'}${outcome.error?.nextStep ? ` Next step: ${outcome.error.nextStep}` : ''}`);

@@ -10,6 +10,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ElicitRequestSchema, type CallToolResult, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { createServer, type DeployServer, type ServerOptions } from '../../src/server.js';
 import { Logger } from '../../src/log.js';
+import { awsTestEnv, motoEndpoint } from './aws-fixtures.js';
 
 export const BASE_CONFIG = {
   project: 'demo',
@@ -40,10 +41,15 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { root?: string; config?: unknown; elicit?: ElicitHandler; clientName?: string } & Partial<ServerOptions> = {},
+  opts: { root?: string; config?: unknown; elicit?: ElicitHandler; clientName?: string; awsEndpoint?: string; awsMaxAttempts?: number } & Partial<ServerOptions> = {},
 ): Promise<Harness> {
   const root = opts.root ?? tempProject(opts.config === undefined ? BASE_CONFIG : opts.config);
   const srv = await createServer({ journalDelayMs: 0, log: new Logger('error'), ...opts, projectRoot: root });
+  // AWS goes to the moto server of the global setup (or to `awsEndpoint`, e.g. a fault proxy).
+  if (srv.deployments) {
+    const endpoint = opts.awsEndpoint ?? motoEndpoint();
+    srv.deployments.awsOptions = { endpoint, env: awsTestEnv(endpoint), maxAttempts: opts.awsMaxAttempts ?? 2 };
+  }
   const client = new Client(
     { name: opts.clientName ?? 'test-client', version: '1.0.0' },
     { capabilities: opts.elicit ? { elicitation: { form: {} } } : {} },
