@@ -10,6 +10,9 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { CostExplorerClient } from '@aws-sdk/client-cost-explorer';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import { AwsError, describeAwsError, type AwsErrorContext, type AwsProblem } from './errors.js';
 
 export interface AwsTarget {
@@ -17,7 +20,7 @@ export interface AwsTarget {
   profile?: string;
 }
 
-export type AwsServiceName = 'sts' | 's3' | 'lambda' | 'logs' | 'cloudwatch' | 'iam' | 'ec2';
+export type AwsServiceName = 'sts' | 's3' | 'lambda' | 'logs' | 'cloudwatch' | 'iam' | 'ec2' | 'eventbridge' | 'costExplorer' | 'sns';
 
 export interface AwsClientsOptions {
   /** Overrides `AWS_ENDPOINT_URL` (moto, LocalStack, a test proxy). */
@@ -44,6 +47,9 @@ interface ServiceClientMap {
   cloudwatch: CloudWatchClient;
   iam: IAMClient;
   ec2: EC2Client;
+  eventbridge: EventBridgeClient;
+  costExplorer: CostExplorerClient;
+  sns: SNSClient;
 }
 
 type AnyServiceClient = ServiceClientMap[AwsServiceName];
@@ -125,6 +131,18 @@ export class AwsClients {
 
   ec2(): Promise<EC2Client> {
     return this.get('ec2', async (c) => new (await import('@aws-sdk/client-ec2')).EC2Client(c));
+  }
+
+  eventbridge(): Promise<EventBridgeClient> {
+    return this.get('eventbridge', async (c) => new (await import('@aws-sdk/client-eventbridge')).EventBridgeClient(c));
+  }
+
+  costExplorer(): Promise<CostExplorerClient> {
+    return this.get('costExplorer', async (c) => new (await import('@aws-sdk/client-cost-explorer')).CostExplorerClient(c));
+  }
+
+  sns(): Promise<SNSClient> {
+    return this.get('sns', async (c) => new (await import('@aws-sdk/client-sns')).SNSClient(c));
   }
 
   /** Services whose client has been created so far (for diagnostics and tests). */
