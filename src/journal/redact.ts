@@ -94,6 +94,7 @@ const SECRET_KEY_SUFFIXES = [
   'auth',
   'cookie',
   'apikey',
+  'apikeys',
   'privatekey',
   'secretkey',
   'secretkeybase',
@@ -113,6 +114,9 @@ const SECRET_KEY_SUFFIXES = [
 
 /** Tokens that are identifiers, not credentials: pagination cursors, idempotency and MCP progress tokens. */
 const NON_SECRET_TOKEN_SUFFIXES = [
+  // AWS error codes that end in a key name (`ExpiredToken: The security token ... is expired`).
+  'expiredtoken',
+  'invalidtoken',
   'nexttoken',
   'continuationtoken',
   'paginationtoken',
@@ -192,7 +196,9 @@ const CFN_TAG = /^!(?:Ref|Sub|GetAtt|ImportValue|Join|Select|FindInMap|If|Base64
  * rule skips is not caught by another.
  */
 function isNonSecretValue(raw: string): boolean {
-  const v = raw.trim();
+  // An unquoted value may run into the closer of its container (`{"token": null}`); a closer is
+  // not part of a reference or mask, so look past it (the redacted span still includes it).
+  const v = raw.trim().replace(/[)\]}]+$/, '');
   if (v.length === 0) return true;
   if (PLACEHOLDER_SECRETS.has(v)) return true;
   if (v.startsWith('[REDACTED')) return true;
@@ -200,8 +206,11 @@ function isNonSecretValue(raw: string): boolean {
   if (/^\$[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^%[A-Za-z_][A-Za-z0-9_]*%$/.test(v)) return true;
   if (v.length >= 3 && v.startsWith('<') && v.endsWith('>') && v.indexOf('<', 1) < 0) return true;
   if (/^[*•xX.#_-]+$/.test(v)) return true;
+  // The opening of a nested structure (`credentials: {`), not a value.
+  if (/^[{}[\]()]+$/.test(v)) return true;
   if (NON_SECRET_WORDS.has(v.toLowerCase())) return true;
   if (v.startsWith('arn:aws')) return true;
+  if (v.startsWith('process.env.') || v.startsWith('os.environ') || v.startsWith('os.getenv(')) return true;
   if (CFN_TAG.test(v)) return true;
   return false;
 }
@@ -293,10 +302,11 @@ function scanValue(text: string, pos: number): ValueSpan {
  * YAML block scalar (`password: |`): the value is every following line indented deeper than
  * the key's line. Returns null when the value is not a block indicator.
  */
-function scanYamlBlock(text: string, keyLineStart: number, indicatorStart: number, indicatorEnd: number): ValueSpan | null {
-  if (!/^[|>][+-]?[0-9]?$/.test(text.slice(indicatorStart, indicatorEnd))) return null;
+function scanYamlBlock(text: string, keyStart: number, indicatorStart: number, indicatorEnd: number): ValueSpan | null {
+  if (indicatorEnd - indicatorStart > 3 || !/^[|>][+-]?[0-9]?$/.test(text.slice(indicatorStart, indicatorEnd))) return null;
   const eol = lineEnd(text, indicatorEnd);
   if (text.slice(indicatorEnd, eol).trim() !== '') return null;
+  const keyLineStart = lineStartOf(text, keyStart);
   let keyIndent = 0;
   while (keyLineStart + keyIndent < text.length && (text[keyLineStart + keyIndent] === ' ' || text[keyLineStart + keyIndent] === '-')) keyIndent++;
   let pos = eol;
@@ -365,13 +375,13 @@ const BEARER_RE = /(?<![A-Za-z0-9_-])bearer[ \t]+([A-Za-z0-9._~+/-]{16,}=*)/dgi;
  * `\"key\":\"value\"`. The key is a maximal run of name characters, so the regex only tries at
  * run starts; whether it names a secret is decided in code (isSecretKeyName).
  */
-const KEY_VALUE_RE = /(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]+)\\?["']?[ \t]*(?::=|=>|[:=])[ \t]*/dg;
+const KEY_VALUE_RE = /(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]+)\\?["']?[ \t]*(?::=|=>|[:=])[ \t]*/g;
 
 /** `--password value` (space-separated command-line flags). */
-const FLAG_RE = /(?<![A-Za-z0-9_.-])--([A-Za-z][A-Za-z0-9_.-]*)[ \t]+(?=[^\s-])/dg;
+const FLAG_RE = /(?<![A-Za-z0-9_.-])--([A-Za-z][A-Za-z0-9_.-]*)[ \t]+(?=[^\s-])/g;
 
 /** `<Password>value</Password>` (STS and other XML responses). */
-const XML_TAG_RE = /<([A-Za-z_][A-Za-z0-9_.:-]*)(?:[ \t][^<>]*)?>/dg;
+const XML_TAG_RE = /<([A-Za-z_][A-Za-z0-9_.:-]*)(?:[ \t][^<>]*)?>/g;
 
 function detectAccessKeyIds(text: string, push: Sink): void {
   ACCESS_KEY_ID_RE.lastIndex = 0;
@@ -480,6 +490,18 @@ function scanAuthorization(text: string, pos: number): ValueSpan | null {
   return { start: k, end: trimmed, next: e };
 }
 
+/** `[...]` on one line: the items between the brackets. Null (not a value) when it does not close on the line. */
+function scanFlowList(text: string, pos: number): ValueSpan | null {
+  let e = pos + 1;
+  while (e < text.length) {
+    const ch = text.charCodeAt(e);
+    if (ch === 93 /* ] */ || ch === CH_LF || ch === CH_CR) break;
+    e++;
+  }
+  if (text.charCodeAt(e) !== 93) return null;
+  return { start: pos + 1, end: e, next: e + 1 };
+}
+
 /** Cookie headers carry several `name=value` pairs separated by `;`: the whole rest of the line is the secret. */
 function scanToLineEnd(text: string, pos: number): ValueSpan {
   const quoted = text.charCodeAt(pos) === 34 || text.charCodeAt(pos) === 39;
@@ -499,7 +521,7 @@ function scanToLineEnd(text: string, pos: number): ValueSpan {
  * Classifies a value found after a secret key name and reports it. Returns where scanning may
  * resume, or -1 when the key is not a secret name.
  */
-function classifyKeyedValue(text: string, key: string, valuePos: number, push: Sink, allowYamlBlock: boolean, lineStart: number): number {
+function classifyKeyedValue(text: string, key: string, keyStart: number, valuePos: number, push: Sink, allowYamlBlock: boolean): number {
   if (!isSecretKeyName(key)) return -1;
   const compact = compactKey(key);
   let span: ValueSpan | null;
@@ -510,10 +532,14 @@ function classifyKeyedValue(text: string, key: string, valuePos: number, push: S
   } else if (compact.endsWith('cookie')) {
     span = scanToLineEnd(text, valuePos);
     rule = 'credential-assignment';
+  } else if (text.charCodeAt(valuePos) === 91 /* [ */ && !text.startsWith('[REDACTED:', valuePos)) {
+    // A flow list (`secrets: [a, b]`, `"passwords": ["a", "b"]`): every item is a secret.
+    span = scanFlowList(text, valuePos);
+    rule = 'credential-assignment';
   } else {
     span = scanValue(text, valuePos);
     if (allowYamlBlock && span.end > span.start) {
-      const block = scanYamlBlock(text, lineStart, span.start, span.end);
+      const block = scanYamlBlock(text, keyStart, span.start, span.end);
       if (block) span = block;
     }
     const value = text.slice(span.start, span.end);
@@ -544,14 +570,21 @@ function detectKeyedValues(text: string, push: Sink): void {
     const key = m[1]!;
     const valuePos = m.index + m[0].length;
     if (valuePos >= text.length) break;
+    if (key === 'arn' && m[0] === 'arn:') {
+      // An ARN's segments (`...:secret:prod/db`) are not key/value pairs: skip the whole ARN.
+      let e = valuePos;
+      while (e < text.length && !isValueTerminator(text.charCodeAt(e))) e++;
+      KEY_VALUE_RE.lastIndex = e;
+      continue;
+    }
     const isColon = m[0].includes(':') && !m[0].includes('=');
-    const next = classifyKeyedValue(text, key, valuePos, push, isColon, isColon ? lineStartOf(text, m.index) : m.index);
+    const next = classifyKeyedValue(text, key, m.index, valuePos, push, isColon);
     if (next > valuePos) KEY_VALUE_RE.lastIndex = next;
   }
   FLAG_RE.lastIndex = 0;
   for (let m = FLAG_RE.exec(text); m; m = FLAG_RE.exec(text)) {
     const valuePos = m.index + m[0].length;
-    const next = classifyKeyedValue(text, m[1]!, valuePos, push, false, m.index);
+    const next = classifyKeyedValue(text, m[1]!, m.index, valuePos, push, false);
     if (next > valuePos) FLAG_RE.lastIndex = next;
   }
   XML_TAG_RE.lastIndex = 0;
