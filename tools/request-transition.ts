@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CriterionResult } from '../src/workflow/criteria.js';
 import { evidenceHash } from '../src/workflow/criteria.js';
-import { describeTarget, nextPhase, requestEvent, type HumanDecision } from '../src/workflow/approvals.js';
+import { describeTarget, nextPhase, requestEvent, transitionPhrase, type HumanDecision } from '../src/workflow/approvals.js';
 import { phaseRef } from '../src/workflow/phases.js';
 import { pendingRequest, type TaskState, type TransitionRequest } from '../src/workflow/task-state.js';
 import { ToolError, defineTool } from '../src/tool.js';
@@ -204,7 +204,7 @@ async function askThroughClient(
   const from = phaseRef(state.phase);
   const to = describeTarget(nextPhase(state.phase));
   const lines = [
-    `Task #${state.taskId} "${state.title}" (${state.environment}/${state.component}) asks to leave phase ${from.number} (${from.name}) and ${to}.`,
+    `Task #${state.taskId} "${state.title}" (${state.environment}/${state.component}): ${transitionPhrase(from.number, nextPhase(state.phase))}?`,
     '',
     `Agent's summary: ${summary}`,
     '',

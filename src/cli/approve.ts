@@ -5,7 +5,7 @@
  */
 import type { CliOptions } from '../cli.js';
 import { evidenceHash } from '../workflow/criteria.js';
-import { describeTarget, terminalApprover } from '../workflow/approvals.js';
+import { terminalApprover, transitionPhrase } from '../workflow/approvals.js';
 import { phaseRef } from '../workflow/phases.js';
 import type { TaskState, TransitionRequest } from '../workflow/task-state.js';
 import { CliError, openDeployments, runCli, shortTime, style } from './common.js';
@@ -47,7 +47,7 @@ export async function decideCommand(opts: CliOptions, verb: 'approve' | 'reject'
       style.bold(`Task #${state.taskId}: ${state.title}`) + `  (${state.environment} / ${state.component})`,
       `Request ${request.requestId} by ${request.requestedBy}, ${shortTime(request.ts)}; expires ${shortTime(request.expiresAt)}`,
       '',
-      style.bold(`Leave phase ${from.number} (${from.name}) and ${describeTarget(request.to)}`),
+      style.bold(transitionPhrase(from.number, request.to)),
       '',
       `Summary from the agent:\n  ${request.summary.replace(/\n/g, '\n  ')}`,
       '',

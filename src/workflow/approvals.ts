@@ -30,6 +30,12 @@ export function nextPhase(phase: number): PhaseNumber | null {
   return phase >= FINAL_PHASE ? null : ((phase + 1) as PhaseNumber);
 }
 
+/** "Move from phase 1 (Pre-Deployment Analysis) to phase 2 (Environment Preparation)". */
+export function transitionPhrase(from: number, to: number | null): string {
+  const f = phaseRef(from);
+  return to === null ? `Complete the task (leave phase ${f.number}, ${f.name})` : `Move from phase ${f.number} (${f.name}) to ${describeTarget(to)}`;
+}
+
 export function describeTarget(to: number | null): string {
   if (to === null) return 'complete the task';
   const p = phaseRef(to);
