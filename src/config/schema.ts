@@ -107,7 +107,7 @@ export const S3BucketExpectSchema = strictObject({
     .enum(['AES256', 'aws:kms', 'aws:kms:dsse'])
     .optional()
     .describe('Default server-side encryption algorithm.'),
-  kmsKeyId: nonEmpty().optional().describe('KMS key id or ARN used for default encryption.'),
+  kmsKeyId: nonEmpty().nullable().optional().describe('KMS key id or ARN used for default encryption; null asserts none.'),
   publicAccessBlock: z.boolean().optional().describe('true = all four public access block settings are on.'),
   lifecycleRules: z.int().min(0).optional().describe('Minimum number of lifecycle rules.'),
   replication: z.boolean().optional().describe('Whether a replication configuration exists.'),
@@ -158,9 +158,10 @@ export const LogGroupExpectSchema = strictObject({
     .refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
       error: `must be a retention period CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(', ')}`,
     })
+    .nullable()
     .optional()
-    .describe('Retention period in days.'),
-  kmsKeyId: nonEmpty().optional().describe('KMS key ARN the log group is encrypted with.'),
+    .describe('Retention period in days; null asserts "never expire".'),
+  kmsKeyId: nonEmpty().nullable().optional().describe('KMS key ARN the log group is encrypted with; null asserts no KMS key.'),
 });
 
 export const IamRoleExpectSchema = strictObject({

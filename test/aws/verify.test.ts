@@ -21,6 +21,7 @@ import {
   makeZip,
 } from '../helpers/aws-fixtures.js';
 import { startFaultProxy, type FaultProxy, type ProxyRequest } from '../helpers/fault-proxy.js';
+import { forcePhase, startHarness, type Harness } from '../helpers/mcp.js';
 
 const endpoint = inject('motoEndpoint');
 const env = awsTestEnv(endpoint);
@@ -35,24 +36,39 @@ const SECRET_VALUE = 'hunter2-do-not-leak-9f8e7d';
 const verify = (type: ResourceType, name: string, expect: Record<string, unknown> = {}, via: AwsClients = clients): Promise<VerifyResult> =>
   verifyResource(via, { type, name, expect });
 
+// The expectation suites go through a real MCP client and the verify-resource tool (phase 3).
+let mcp: Harness;
+beforeAll(async () => {
+  mcp = await startHarness();
+  const started = await mcp.call('start-deployment', { title: 'Verify suite', environment: 'staging', component: 'verify' });
+  await forcePhase(mcp.srv, started.structuredContent.taskId, 3);
+});
+afterAll(async () => mcp?.close());
+
+async function verifyViaMcp(type: ResourceType, name: string, expect: Record<string, unknown>): Promise<VerifyResult> {
+  const r = await mcp.call('verify-resource', { type, name, expect });
+  if (r.isError) throw new Error(`verify-resource failed: ${JSON.stringify(r.structuredContent)}`);
+  return r.structuredContent as VerifyResult;
+}
+
 /**
  * For one resource: the full matching expectation verifies, and each key on its own with a wrong
  * value gives exactly one discrepancy on that key, carrying the actual value.
  */
 function expectationSuite(type: ResourceType, name: () => string, matching: () => Record<string, unknown>, wrong: () => Record<string, unknown>): void {
-  it(`${type}: the full matching expectation verifies`, async () => {
-    const r = await verify(type, name(), matching());
+  it(`${type}: the full matching expectation verifies (through the MCP tool)`, async () => {
+    const r = await verifyViaMcp(type, name(), matching());
     expect(r.problems).toEqual([]);
     expect(r.discrepancies).toEqual([]);
     expect(r).toMatchObject({ type, name: name(), exists: true, existence: 'present', verified: true });
   });
 
-  it(`${type}: each key mismatching on its own is one discrepancy on that key`, async () => {
+  it(`${type}: each key mismatching on its own is one discrepancy on that key (through the MCP tool)`, async () => {
     const wrongValues = wrong();
     const ok = matching();
     expect(Object.keys(wrongValues).sort()).toEqual(Object.keys(ok).sort());
     for (const [field, value] of Object.entries(wrongValues)) {
-      const r = await verify(type, name(), { ...ok, [field]: value });
+      const r = await verifyViaMcp(type, name(), { ...ok, [field]: value });
       expect(r.discrepancies, field).toEqual([{ field, expected: value, actual: r.actual[field] }]);
       expect(r.verified, field).toBe(false);
       expect(r.problems, field).toEqual([]);
