@@ -148,9 +148,16 @@ describe('findSecrets offsets', () => {
     expect(redactText('postgres://app:Pa55wordXyz@db:5432/app')).toBe('postgres://app:[REDACTED:url-credentials]@db:5432/app');
   });
 
-  it('end an unquoted value at whitespace, quote, comma, semicolon and ampersand', () => {
-    for (const end of [' ', '"', "'", ',', ';', '&']) {
+  it('end an unquoted value at whitespace, quote and comma, and at & or ; only where the next key=value starts', () => {
+    for (const end of [' ', '"', "'", ',', '; ']) {
       expect(redactText(`token=abc123XYZ789${end}rest`)).toBe(`token=[REDACTED:credential-assignment]${end}rest`);
+    }
+    expect(redactText('token=abc123XYZ789&user=bob')).toBe('token=[REDACTED:credential-assignment]&user=bob');
+    expect(redactText('token=abc123XYZ789;user=bob')).toBe('token=[REDACTED:credential-assignment];user=bob');
+    // & and ; inside a password are part of it: nothing after them may leak.
+    for (const secret of ['ho&Xk9pLq2Wz7', 'ho;Xk9pLq2Wz7']) {
+      const out = redactText(`DB_PASSWORD=${secret} next`);
+      expect(out).toBe('DB_PASSWORD=[REDACTED:credential-assignment] next');
     }
   });
 

@@ -1,10 +1,14 @@
 /** Every tool the server registers. A new tool is added here and nowhere else. */
 import type { AnyToolDefinition } from '../src/tool.js';
+import backupState from './backup-state.js';
+import checkConfig from './check-config.js';
+import createBranch from './create-branch.js';
 import deploymentStatus from './deployment-status.js';
 import listResources from './list-resources.js';
 import listTasks from './list-tasks.js';
 import recordPlan from './record-plan.js';
 import requestTransition from './request-transition.js';
+import runChecks from './run-checks.js';
 import startDeployment from './start-deployment.js';
 import verifyCredentials from './verify-credentials.js';
 import verifyInfrastructure from './verify-infrastructure.js';
@@ -24,4 +28,9 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   recordPlan,
   verifyResource,
   verifyInfrastructure,
+  // Phase 2: environment preparation
+  createBranch,
+  runChecks,
+  checkConfig,
+  backupState,
 ];

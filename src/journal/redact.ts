@@ -229,9 +229,26 @@ function isSpace(c: number): boolean {
   return c === CH_SPACE || c === CH_TAB || c === CH_LF || c === CH_CR || c === 11 || c === 12 || c === 0xa0;
 }
 
-/** Where an unquoted value ends: whitespace, a quote, `,`, `;`, `&`. */
+/** Where an unquoted value ends for certain: whitespace, a quote, `,`. */
 function isValueTerminator(c: number): boolean {
-  return isSpace(c) || c === 34 /* " */ || c === 39 /* ' */ || c === 96 /* ` */ || c === 44 /* , */ || c === 59 /* ; */ || c === 38 /* & */;
+  return isSpace(c) || c === 34 /* " */ || c === 39 /* ' */ || c === 96 /* ` */ || c === 44 /* , */;
+}
+
+const NEXT_PARAMETER = /^[A-Za-z0-9_.\-]{1,64}=/;
+
+/**
+ * `&` and `;` are legal inside a password, so they end a value only where the next key=value
+ * visibly starts (`?token=abc&user=bob`) or, for `;`, before whitespace. Cutting anywhere else
+ * would leak the rest of the secret.
+ */
+function endsValueAt(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (isValueTerminator(c)) return true;
+  if (c === 38 /* & */ || c === 59 /* ; */) {
+    if (c === 59 && (i + 1 >= text.length || isSpace(text.charCodeAt(i + 1)))) return true;
+    return NEXT_PARAMETER.test(text.slice(i + 1, i + 66));
+  }
+  return false;
 }
 
 /** Scheme-less tokens (Bearer/Basic) end at whitespace, quotes, `,` and `;` but may contain `&`. */
@@ -294,7 +311,7 @@ function scanValue(text: string, pos: number): ValueSpan {
     return { start, end, next: text.charCodeAt(end) === c ? end + 1 : end };
   }
   let i = pos;
-  while (i < text.length && !isValueTerminator(text.charCodeAt(i))) i++;
+  while (i < text.length && !endsValueAt(text, i)) i++;
   return { start: pos, end: i, next: i };
 }
 
