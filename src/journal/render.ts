@@ -60,7 +60,7 @@ function fill(text: string, values: Record<string, string>): string {
 const SECTION_TOOLS: Record<string, string[]> = {
   infrastructure: ['verify-infrastructure', 'verify-resource', 'list-resources'],
   application: ['upload-artifacts', 'deploy-lambda', 'configure-schedule', 'smoke-test', 'check-logs'],
-  validation: ['run-checks', 'security-audit', 'measure-performance', 'cost-check'],
+  validation: ['run-checks', 'check-config', 'security-audit', 'measure-performance', 'cost-check'],
   monitoring: ['create-alarm', 'create-dashboard', 'test-alarm', 'write-runbook'],
   rollback: ['backup-state', 'plan-rollback', 'test-rollback', 'rollback'],
 };
