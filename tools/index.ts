@@ -2,14 +2,22 @@
 import type { AnyToolDefinition } from '../src/tool.js';
 import backupState from './backup-state.js';
 import checkConfig from './check-config.js';
+import checkLogs from './check-logs.js';
+import configureSchedule from './configure-schedule.js';
 import createBranch from './create-branch.js';
+import deployLambda from './deploy-lambda.js';
 import deploymentStatus from './deployment-status.js';
 import listResources from './list-resources.js';
 import listTasks from './list-tasks.js';
+import planRollback from './plan-rollback.js';
 import recordPlan from './record-plan.js';
 import requestTransition from './request-transition.js';
+import rollback from './rollback.js';
 import runChecks from './run-checks.js';
+import smokeTest from './smoke-test.js';
 import startDeployment from './start-deployment.js';
+import testRollback from './test-rollback.js';
+import uploadArtifacts from './upload-artifacts.js';
 import verifyCredentials from './verify-credentials.js';
 import verifyInfrastructure from './verify-infrastructure.js';
 import verifyResource from './verify-resource.js';
@@ -33,4 +41,14 @@ export const ALL_TOOLS: readonly AnyToolDefinition[] = [
   runChecks,
   checkConfig,
   backupState,
+  // Phase 4: application deployment (smoke-test and check-logs also in phase 5)
+  uploadArtifacts,
+  deployLambda,
+  configureSchedule,
+  smokeTest,
+  checkLogs,
+  // Phase 7: rollback preparation; rollback itself runs in phases 4-8, human-confirmed
+  planRollback,
+  testRollback,
+  rollback,
 ];

@@ -7,7 +7,7 @@ import os from 'node:os';
 import type { NewEvent } from '../state/task-store.js';
 import { evidenceHash, type CriterionResult } from './criteria.js';
 import { FINAL_PHASE, phaseRef, type PhaseNumber } from './phases.js';
-import type { TaskState, TransitionRequest } from './task-state.js';
+import type { RollbackRequest, TaskState, TransitionRequest } from './task-state.js';
 
 export type ApprovalChannel = 'elicitation' | 'terminal';
 
@@ -164,4 +164,134 @@ export function terminalApprover(): string {
     /* keep USER */
   }
   return `${user}@${os.hostname()}`;
+}
+
+// ---- Rollback confirmation (SPEC §3: `rollback` needs its own human confirmation) -------------
+
+/** The channels a human decides through; an approval from anywhere else never executes. */
+export const HUMAN_CHANNELS: readonly ApprovalChannel[] = ['elicitation', 'terminal'];
+
+export function newRollbackRequestId(): string {
+  return `rb-${randomBytes(6).toString('hex')}`;
+}
+
+export function rollbackRequestEvent(
+  state: TaskState,
+  opts: {
+    reason: string;
+    components: string[];
+    targets: Record<string, unknown>[];
+    manual: { component: string; title: string }[];
+    planHash: string;
+    expiresAfterMs: number;
+    requestedBy: string;
+    now?: Date;
+  },
+): { event: NewEvent; requestId: string; expiresAt: string } {
+  const now = opts.now ?? new Date();
+  const requestId = newRollbackRequestId();
+  const expiresAt = new Date(now.getTime() + opts.expiresAfterMs).toISOString();
+  return {
+    requestId,
+    expiresAt,
+    event: {
+      type: 'rollback.requested',
+      data: {
+        requestId,
+        phase: state.phase,
+        reason: opts.reason,
+        components: opts.components,
+        targets: opts.targets,
+        manual: opts.manual,
+        planHash: opts.planHash,
+        expiresAt,
+        requestedBy: opts.requestedBy,
+      },
+    },
+  };
+}
+
+export type RollbackDecisionOutcome = 'approved' | 'rejected' | 'expired' | 'not-pending';
+
+/** The human's decision on a rollback request, checked against the state as it is now. */
+export function decideRollbackRequest(
+  state: TaskState,
+  requestId: string,
+  decision: HumanDecision,
+  now: Date = new Date(),
+): { outcome: RollbackDecisionOutcome; events: NewEvent[]; request?: RollbackRequest; message: string } {
+  const request = state.rollbackRequests.get(requestId);
+  if (!request || request.status !== 'pending' || state.status !== 'active') {
+    return {
+      outcome: 'not-pending',
+      events: [],
+      request,
+      message: request ? `Rollback request ${requestId} is ${request.status === 'pending' ? `pending on a ${state.status} task` : request.status}; nothing to decide.` : `There is no rollback request ${requestId}.`,
+    };
+  }
+  const base = { requestId, channel: decision.channel, approver: decision.approver };
+  if (new Date(request.expiresAt) <= now) {
+    return {
+      outcome: 'expired',
+      request,
+      events: [{ type: 'rollback.voided', data: { ...base, reason: 'expired', detail: `expired at ${request.expiresAt}` } }],
+      message: `Rollback request ${requestId} expired at ${request.expiresAt}; it was not approved. The agent must request the rollback again.`,
+    };
+  }
+  if (!decision.approve) {
+    return {
+      outcome: 'rejected',
+      request,
+      events: [{ type: 'rollback.rejected', data: { ...base, reason: decision.reason ?? 'rejected', comment: decision.comment, planHash: request.planHash } }],
+      message: `Rollback request ${requestId} was ${decision.reason ?? 'rejected'} by ${decision.approver}; nothing was restored.`,
+    };
+  }
+  return {
+    outcome: 'approved',
+    request,
+    events: [{ type: 'rollback.approved', data: { ...base, comment: decision.comment, planHash: request.planHash } }],
+    message: `Rollback request ${requestId} approved by ${decision.approver}: the agent's next rollback call with this requestId restores the ${request.targets.length} step(s) shown.`,
+  };
+}
+
+export type RollbackClaim =
+  | { ok: true; request: RollbackRequest; events: NewEvent[] }
+  | {
+      ok: false;
+      reason: 'unknown' | 'ended' | 'pending' | 'rejected' | 'void' | 'executed' | 'expired' | 'not-human';
+      message: string;
+      request?: RollbackRequest;
+      events: NewEvent[];
+    };
+
+/**
+ * Whether a rollback request may run now, and the event that consumes it: only a request a human
+ * approved through elicitation or the terminal, for this exact plan, not expired and never run.
+ */
+export function claimRollbackRequest(state: TaskState, requestId: string, now: Date = new Date()): RollbackClaim {
+  const request = state.rollbackRequests.get(requestId);
+  const no = (reason: Exclude<RollbackClaim, { ok: true }>['reason'], message: string, events: NewEvent[] = []): RollbackClaim => ({ ok: false, reason, message, request, events });
+  if (!request) return no('unknown', `Task ${state.taskId} has no rollback request ${requestId}.`);
+  if (state.status !== 'active') return no('ended', `Task ${state.taskId} is ${state.status}; nothing more can be rolled back on it.`);
+  const expired = new Date(request.expiresAt) <= now;
+  const voidIt = [{ type: 'rollback.voided', data: { requestId, reason: 'expired', detail: `expired at ${request.expiresAt} before it ran` } }];
+  switch (request.status) {
+    case 'pending':
+      return expired
+        ? no('expired', `Rollback request ${requestId} expired at ${request.expiresAt} without a decision; nothing was restored.`, voidIt)
+        : no('pending', `Rollback request ${requestId} is still waiting for the human.`);
+    case 'rejected':
+      return no('rejected', `Rollback request ${requestId} was ${request.decision?.reason ?? 'rejected'} by ${request.decision?.approver ?? 'the human'}${request.decision?.comment ? `: "${request.decision.comment}"` : ''}.`);
+    case 'void':
+      return no('void', `Rollback request ${requestId} is void (${request.decision?.reason ?? 'expired'}).`);
+    case 'executed':
+      return no('executed', `Rollback request ${requestId} already ran (event seq ${request.execution?.seq}); a request runs at most once.`);
+    case 'approved':
+      break;
+  }
+  if (!request.decision || !HUMAN_CHANNELS.includes(request.decision.channel as ApprovalChannel) || request.decision.planHash !== request.planHash) {
+    return no('not-human', `Rollback request ${requestId} has no human approval of its plan through the client form or \`deploy-mcp approve\`.`);
+  }
+  if (expired) return no('expired', `The approval of rollback request ${requestId} was not used before the request expired at ${request.expiresAt}; nothing was restored.`, voidIt);
+  return { ok: true, request, events: [{ type: 'rollback.started', data: { requestId, planHash: request.planHash, approver: request.decision.approver, channel: request.decision.channel } }] };
 }

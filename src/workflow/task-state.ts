@@ -47,6 +47,31 @@ export interface TransitionRequest {
   };
 }
 
+/**
+ * A human-confirmed rollback (SPEC §3). The restore plan shown to the human is stored in the
+ * request, and exactly that plan runs, at most once, only after a human approved it.
+ */
+export interface RollbackRequest {
+  requestId: string;
+  seq: number;
+  ts: string;
+  /** Phase the task was in when the rollback was requested. */
+  phase: number;
+  reason: string;
+  /** Components asked for (empty: all). */
+  components: string[];
+  /** Restore targets, as shown to the human (see src/deploy/rollback-plan.ts). */
+  targets: Record<string, unknown>[];
+  /** What the rollback does not restore, shown to the human. */
+  manual: { component: string; title: string }[];
+  planHash: string;
+  expiresAt: string;
+  requestedBy: string;
+  status: 'pending' | 'approved' | 'rejected' | 'void' | 'executed';
+  decision?: { seq: number; ts: string; channel?: string; approver?: string; comment?: string; reason?: string; planHash?: string };
+  execution?: { seq: number; ts: string };
+}
+
 export interface PhaseVisit {
   number: PhaseNumber;
   enteredAt: string;
@@ -86,6 +111,8 @@ export interface TaskState {
   outcomesByKey: Map<string, ToolOutcome[]>;
   requests: Map<string, TransitionRequest>;
   requestOrder: string[];
+  rollbackRequests: Map<string, RollbackRequest>;
+  rollbackOrder: string[];
   journal: JournalEntry[];
   /** Agent-written text for the journal's free sections (Deployment Plan, Key Learnings, …). */
   sections: Record<string, string>;
@@ -115,6 +142,8 @@ export function emptyState(): TaskState {
     outcomesByKey: new Map(),
     requests: new Map(),
     requestOrder: [],
+    rollbackRequests: new Map(),
+    rollbackOrder: [],
     journal: [],
     sections: {},
     refusals: 0,
@@ -270,6 +299,53 @@ export function applyEvent(state: TaskState, event: StoredEvent): TaskState {
       }
       break;
     }
+    case 'rollback.requested':
+      state.rollbackRequests.set(d.requestId, {
+        requestId: d.requestId,
+        seq: event.seq,
+        ts: event.ts,
+        phase: d.phase ?? state.phase,
+        reason: String(d.reason ?? ''),
+        components: Array.isArray(d.components) ? d.components : [],
+        targets: Array.isArray(d.targets) ? d.targets : [],
+        manual: Array.isArray(d.manual) ? d.manual : [],
+        planHash: String(d.planHash ?? ''),
+        expiresAt: d.expiresAt,
+        requestedBy: d.requestedBy ?? 'agent',
+        status: 'pending',
+      });
+      state.rollbackOrder.push(d.requestId);
+      sys(state, event, `Rollback requested (${d.requestId})`, `${(d.targets ?? []).length} restore step(s)${(d.components ?? []).length ? ` for ${(d.components as string[]).join(', ')}` : ''}. Reason: ${d.reason}`);
+      break;
+    case 'rollback.approved':
+    case 'rollback.rejected':
+    case 'rollback.voided': {
+      const req = state.rollbackRequests.get(d.requestId);
+      const verb = event.type === 'rollback.approved' ? 'approved' : event.type === 'rollback.rejected' ? 'rejected' : 'void';
+      if (req && req.status === 'pending') {
+        req.status = event.type === 'rollback.approved' ? 'approved' : event.type === 'rollback.rejected' ? 'rejected' : 'void';
+        req.decision = { seq: event.seq, ts: event.ts, channel: d.channel, approver: d.approver, comment: d.comment, reason: d.reason, planHash: d.planHash };
+      } else if (req && req.status === 'approved' && event.type === 'rollback.voided') {
+        // An approval that was never used before it expired.
+        req.status = 'void';
+      }
+      sys(
+        state,
+        event,
+        `Rollback ${verb} (${d.requestId})`,
+        event.type === 'rollback.voided' ? `Not executed: ${d.detail ?? d.reason}.` : `${verb === 'approved' ? 'Approved' : 'Rejected'} by ${d.approver} via ${d.channel}${d.comment ? `: "${d.comment}"` : '.'}`,
+      );
+      break;
+    }
+    case 'rollback.started': {
+      const req = state.rollbackRequests.get(d.requestId);
+      if (req && req.status === 'approved') {
+        req.status = 'executed';
+        req.execution = { seq: event.seq, ts: event.ts };
+      }
+      sys(state, event, `Rollback started (${d.requestId})`, `Executing the ${req?.targets.length ?? '?'} restore step(s) approved by ${req?.decision?.approver ?? '?'}.`);
+      break;
+    }
     case 'task.abandoned':
       state.status = 'abandoned';
       state.endedAt = event.ts;
@@ -288,6 +364,17 @@ export function applyEvent(state: TaskState, event: StoredEvent): TaskState {
       });
       sys(state, event, 'Log repaired', state.logNotes.at(-1)!.message);
       break;
+    case 'lock.force-released':
+    case 'lock.stale-released': {
+      const h = (d.holder ?? {}) as Data;
+      const who = `${h.operation ?? 'an operation'} (pid ${h.pid} on ${h.host}${h.user ? `, ${h.user}` : ''})`;
+      if (event.type === 'lock.force-released') {
+        sys(state, event, 'Operation lock force-released', `The lock held by ${who} was released by ${d.forcedBy}${d.reason ? `: ${d.reason}` : '.'}`);
+      } else {
+        sys(state, event, 'Stale operation lock taken over', `The lock of ${who} had no heartbeat since ${d.lastHeartbeat}; taken over by ${d.takenOverBy}.`);
+      }
+      break;
+    }
     default:
       break;
   }
@@ -346,6 +433,15 @@ export function pendingRequest(state: TaskState, now: Date = new Date()): Transi
   for (let i = state.requestOrder.length - 1; i >= 0; i--) {
     const req = state.requests.get(state.requestOrder[i])!;
     if (req.status === 'pending' && req.from === state.phase && new Date(req.expiresAt) > now) return req;
+  }
+  return undefined;
+}
+
+/** The latest rollback request still waiting for the human (expired ones included: the CLI shows them). */
+export function pendingRollbackRequest(state: TaskState): RollbackRequest | undefined {
+  for (let i = state.rollbackOrder.length - 1; i >= 0; i--) {
+    const req = state.rollbackRequests.get(state.rollbackOrder[i])!;
+    if (req.status === 'pending') return req;
   }
   return undefined;
 }
