@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { askHumanThroughClient } from '../src/workflow/ask-human.js';
 import type { CriterionResult } from '../src/workflow/criteria.js';
 import { evidenceHash } from '../src/workflow/criteria.js';
 import { describeTarget, nextPhase, requestEvent, transitionPhrase, type HumanDecision } from '../src/workflow/approvals.js';
@@ -8,8 +9,6 @@ import { ToolError, defineTool } from '../src/tool.js';
 import { PhaseRefOutput, TaskIdInput } from '../src/tool-schemas.js';
 import type { ToolContext } from '../src/tool-context.js';
 
-/** How long the server waits for a human to answer the elicitation form before falling back to the terminal. */
-const ELICITATION_WAIT_MS = 15 * 60 * 1000;
 
 const Output = z.object({
   status: z.enum(['advanced', 'pending', 'rejected', 'blocked']),
@@ -215,34 +214,5 @@ async function askThroughClient(
     lines.push('', `OVERRIDE requested for ${criteria.filter((c) => !c.met).length} unmet criteria. Reason given: ${override.reason}`);
   }
   lines.push('', `Request ${requestId}. Approve only if you have checked the evidence.`);
-  try {
-    const result = await ctx.elicit!(
-      {
-        mode: 'form',
-        message: lines.join('\n'),
-        requestedSchema: {
-          type: 'object',
-          properties: {
-            approve: { type: 'boolean', title: `Approve: ${to}`, description: 'Tick to approve this transition', default: false },
-            comment: { type: 'string', title: 'Comment', description: 'Recorded in the journal with your decision' },
-          },
-          required: ['approve'],
-        },
-      },
-      ELICITATION_WAIT_MS,
-    );
-    const approver = `${ctx.client.name} user (elicitation)`;
-    if (result.action === 'accept') {
-      const content = (result.content ?? {}) as { approve?: unknown; comment?: unknown };
-      const comment = typeof content.comment === 'string' && content.comment.trim() ? content.comment.trim().slice(0, 2000) : undefined;
-      return content.approve === true
-        ? { approve: true, channel: 'elicitation', approver, comment }
-        : { approve: false, channel: 'elicitation', approver, comment, reason: 'rejected' };
-    }
-    return { approve: false, channel: 'elicitation', approver, reason: result.action === 'decline' ? 'declined' : 'cancelled' };
-  } catch (err) {
-    // No answer (timeout, client error): the request stays pending for the terminal channel.
-    ctx.log.warn(`Elicitation for ${requestId} got no answer (${(err as Error).message}); the request stays pending for \`deploy-mcp approve\`.`);
-    return null;
-  }
+  return askHumanThroughClient(ctx, { message: lines.join('\n'), approveTitle: `Approve: ${to}`, approveDescription: 'Tick to approve this transition' }, `${requestId}`);
 }

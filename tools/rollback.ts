@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { askHumanThroughClient } from '../src/workflow/ask-human.js';
 import { claimRollback, decideRollback } from '../src/deploy/rollback-approval.js';
 import { executeRestore, type RestoredItem } from '../src/deploy/rollback-exec.js';
 import { buildRollbackPlan, describeTarget, readBackups, selectComponents, type RestoreTarget } from '../src/deploy/rollback-plan.js';
@@ -10,8 +11,6 @@ import { TaskIdInput } from '../src/tool-schemas.js';
 import { rollbackRequestEvent, type HumanDecision } from '../src/workflow/approvals.js';
 import { pendingRollbackRequest, type RollbackRequest, type TaskState } from '../src/workflow/task-state.js';
 
-/** How long the server waits for the human to answer the form before falling back to the terminal. */
-const ELICITATION_WAIT_MS = 15 * 60 * 1000;
 
 const RequestId = z.string().regex(/^rb-[0-9a-f]{12}$/, 'a rollback request id (rb-…)');
 
@@ -246,33 +245,5 @@ async function askHuman(
   ];
   if (manual.length) lines.push('', 'Not restored by this (manual follow-up):', ...manual.map((m) => `  - ${m.title}`));
   lines.push('', `Request ${requestId}, expires ${expiresAt}. The task ends as rolled-back when every step verifies.`);
-  try {
-    const result = await ctx.elicit!(
-      {
-        mode: 'form',
-        message: lines.join('\n'),
-        requestedSchema: {
-          type: 'object',
-          properties: {
-            approve: { type: 'boolean', title: 'Roll back now', description: 'Tick to restore the versions listed above', default: false },
-            comment: { type: 'string', title: 'Comment', description: 'Recorded in the journal with your decision' },
-          },
-          required: ['approve'],
-        },
-      },
-      ELICITATION_WAIT_MS,
-    );
-    const approver = `${ctx.client.name} user (elicitation)`;
-    if (result.action === 'accept') {
-      const content = (result.content ?? {}) as { approve?: unknown; comment?: unknown };
-      const comment = typeof content.comment === 'string' && content.comment.trim() ? content.comment.trim().slice(0, 2000) : undefined;
-      return content.approve === true
-        ? { approve: true, channel: 'elicitation', approver, comment }
-        : { approve: false, channel: 'elicitation', approver, comment, reason: 'rejected' };
-    }
-    return { approve: false, channel: 'elicitation', approver, reason: result.action === 'decline' ? 'declined' : 'cancelled' };
-  } catch (err) {
-    ctx.log.warn(`Elicitation for rollback ${requestId} got no answer (${(err as Error).message}); it stays pending for \`deploy-mcp approve\`.`);
-    return null;
-  }
+  return askHumanThroughClient(ctx, { message: lines.join('\n'), approveTitle: 'Roll back now', approveDescription: 'Tick to restore the versions listed above' }, `rollback ${requestId}`);
 }
