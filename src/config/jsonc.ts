@@ -126,7 +126,19 @@ export function parseJsonc(source: string): ParsedJsonc {
   const duplicates: DuplicateKey[] = [];
   let i = 0;
 
-  const lineAt = (offset: number) => lineAndColumn(text, offset).line;
+  // Line starts once, then a binary search: scanning from the top for every key was quadratic.
+  const lineStarts = [0];
+  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) === 10) lineStarts.push(k + 1);
+  const lineAt = (offset: number) => {
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
   const fail = (message: string, at = i): never => {
     throw syntaxError(text, at, message);
   };

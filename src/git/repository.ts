@@ -5,7 +5,8 @@
  * behind an MCP server) and never runs longer than its timeout.
  */
 import path from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { createRequire } from 'node:module';
+import type { SimpleGit, simpleGit as SimpleGitFactory } from 'simple-git';
 import { ToolError } from '../tool.js';
 
 /** Longest a single git command may stay silent before it is killed. */
@@ -73,9 +74,16 @@ export function gitEnvironment(base: NodeJS.ProcessEnv = process.env): { env: Re
   return { env, unsafe };
 }
 
+/** simple-git is loaded on the first git call, not at server start (≈50 ms of a cold start). */
+let loadedSimpleGit: typeof SimpleGitFactory | null = null;
+function simpleGitFactory(): typeof SimpleGitFactory {
+  loadedSimpleGit ??= (createRequire(import.meta.url)('simple-git') as { simpleGit: typeof SimpleGitFactory }).simpleGit;
+  return loadedSimpleGit;
+}
+
 export function gitAt(dir: string, opts: GitOptions = {}): SimpleGit {
   const { env, unsafe } = gitEnvironment();
-  const git = simpleGit({
+  const git = simpleGitFactory()({
     baseDir: dir,
     timeout: { block: opts.timeoutMs ?? GIT_TIMEOUT_MS },
     unsafe,

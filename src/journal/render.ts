@@ -119,8 +119,14 @@ function planSection(state: TaskState): string {
   return parts.length ? parts.join('\n\n') : '_No plan recorded yet (record-plan, phase 1)._';
 }
 
+/**
+ * Rendered (and redacted) Progress Log entries by task state and seq. Events never change, so an
+ * entry is rendered once; a re-render at event 10,000 formats only what is new.
+ */
+const renderedEntries = new WeakMap<TaskState, Map<number, string>>();
+
 function progressEntry(e: { ts: string; activity: string; content: string; nextAction?: string; isPhaseTransition?: boolean; kind?: string }): string {
-  return fill(template('progress-entry.md'), {
+  return redactText(fill(template('progress-entry.md'), {
     timestamp: utc(e.ts),
     activity: e.activity + (e.kind && e.kind !== 'progress' && e.kind !== 'system' ? ` (${e.kind})` : ''),
     transitionMark: e.isPhaseTransition ? ' · phase transition' : '',
@@ -128,7 +134,15 @@ function progressEntry(e: { ts: string; activity: string; content: string; nextA
     nextAction: e.nextAction ? `**Next:** ${e.nextAction}` : '',
   })
     .replace(/\n{3,}/g, '\n\n')
-    .trimEnd();
+    .trimEnd());
+}
+
+function cachedEntry(state: TaskState, e: Parameters<typeof progressEntry>[0] & { seq: number }): string {
+  let cache = renderedEntries.get(state);
+  if (!cache) renderedEntries.set(state, (cache = new Map()));
+  let text = cache.get(e.seq);
+  if (text === undefined) cache.set(e.seq, (text = progressEntry(e)));
+  return text;
 }
 
 export function renderJournal(state: TaskState, ctx: JournalContext): string {
@@ -191,10 +205,14 @@ export function renderJournal(state: TaskState, ctx: JournalContext): string {
     monitoring: section(state, 'monitoring', 'Monitoring'),
     rollback: section(state, 'rollback', 'Rollback'),
     contacts,
-    progressLog: entries.length ? entries.map(progressEntry).join('\n\n') : '_No entries yet._',
+    progressLog: PROGRESS_LOG_MARK,
     learnings: learnings.length ? learnings.join('\n') : '_None recorded yet._',
     integrity: `Rendered from ${state.eventCount} events; head hash \`${state.head?.hash ?? '-'}\` (seq ${state.head?.seq ?? 0}). Check with \`npx deploy-mcp verify ${state.taskId}\`.`,
     generatedAt: utc(new Date().toISOString()),
   });
-  return redactText(text);
+  // Everything but the (already redacted, cached) Progress Log passes the redactor here.
+  const log = entries.length ? entries.map((e) => cachedEntry(state, e)).join('\n\n') : '_No entries yet._';
+  return redactText(text).replace(PROGRESS_LOG_MARK, () => log);
 }
+
+const PROGRESS_LOG_MARK = '\u0000progress-log\u0000';
