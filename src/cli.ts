@@ -9,6 +9,10 @@ const HELP = `deploy-mcp — a phase-guarded AWS deployment workflow for coding 
 
 Usage:
   deploy-mcp [serve]            serve MCP over stdio (what an MCP client runs)
+  deploy-mcp serve --http <host:port>
+                                serve MCP over Streamable HTTP at http://<host:port>/mcp for a team:
+                                bearer tokens from config http.tokens or DEPLOY_MCP_TOKENS
+                                (name:token,name:token); loopback only unless --allow-remote
   deploy-mcp init               write a commented deploy-mcp.config.json starter
   deploy-mcp schema             print the config's JSON Schema
   deploy-mcp status [id]        phase timeline and exit criteria of a task (or all tasks)
@@ -17,6 +21,7 @@ Usage:
   deploy-mcp journal [id]       print a task's journal, rendered from its event log
   deploy-mcp verify [id]        check the hash chain of a task's event log (or of all tasks)
       --repair                  cut a broken log at its first bad line (keeps the rest aside; recorded)
+  deploy-mcp unlock <id>        force-release a task's operation lock (interactive terminal or --yes; journaled)
 
 Options:
   --config <file>     config file (default: ./deploy-mcp.config.json)
@@ -24,7 +29,9 @@ Options:
   --state-dir <dir>   state directory (default: config stateDir, or .deploy-mcp)
   --read-only         refuse every tool that changes anything
   --force             with init: overwrite an existing config
-  --yes               with verify --repair: do not ask for confirmation
+  --yes               with verify --repair and unlock: do not ask for confirmation
+  --http <host:port>  with serve: Streamable HTTP instead of stdio (e.g. 127.0.0.1:8787)
+  --allow-remote      with serve --http: allow binding a non-loopback address
   -h, --help          this help
   -v, --version       the version
 
@@ -39,6 +46,9 @@ export interface CliOptions {
   force: boolean;
   yes: boolean;
   repair: boolean;
+  /** `serve --http <host:port>`. */
+  http?: string;
+  allowRemote?: boolean;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -55,6 +65,8 @@ async function main(argv: string[]): Promise<number> {
         force: { type: 'boolean', default: false },
         yes: { type: 'boolean', default: false },
         repair: { type: 'boolean', default: false },
+        http: { type: 'string' },
+        'allow-remote': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -82,10 +94,13 @@ async function main(argv: string[]): Promise<number> {
     force: values.force ?? false,
     yes: values.yes ?? false,
     repair: values.repair ?? false,
+    http: values.http,
+    allowRemote: values['allow-remote'] ?? false,
   };
   const id = rest[0];
   switch (verb) {
     case 'serve':
+      if (opts.http !== undefined) return (await import('./transports/http.js')).serveHttp(opts);
       return (await import('./transports/stdio.js')).serveStdio(opts);
     case 'init':
       return (await import('./cli/init.js')).init(opts);
@@ -100,6 +115,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./cli/status.js')).journal(opts, id);
     case 'verify':
       return (await import('./cli/verify.js')).verify(opts, id);
+    case 'unlock':
+      return (await import('./cli/unlock.js')).unlock(opts, id);
     default:
       process.stderr.write(`deploy-mcp: unknown command "${verb}".\nRun \`deploy-mcp --help\` for usage.\n`);
       return 2;

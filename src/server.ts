@@ -12,7 +12,7 @@ import { Logger, type LogLevel } from './log.js';
 import { packageVersion } from './paths.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
-import { LocalTaskStore } from './state/local-store.js';
+import { openTaskStore } from './state/open-store.js';
 import type { TaskStore } from './state/task-store.js';
 import { ToolRunner, type Preflight } from './tool-runner.js';
 import { accountPinning } from './aws/pinning.js';
@@ -31,6 +31,12 @@ export interface ServerOptions {
   journalDelayMs?: number;
   tools?: readonly AnyToolDefinition[];
   preflight?: Preflight[];
+  /** Use this store instead of the one the config names (tests). */
+  store?: TaskStore;
+  /** Share an already opened state (the HTTP transport: one per server, not per session). */
+  state?: ServerState;
+  /** The person every event of this session is recorded under (HTTP: the bearer token's name). */
+  actor?: string;
 }
 
 export interface DeployServer {
@@ -47,7 +53,16 @@ export interface DeployServer {
 export const SERVER_INSTRUCTIONS = `deploy-mcp runs an eight-phase AWS deployment: analysis, preparation, infrastructure, application, validation, monitoring, rollback-prep, post-deployment.
 Each tool runs only in its phases; a call outside them is refused with a reason and a next step. Only the human can approve a phase transition (request-transition asks them). Start with deployment-status (or start-deployment), and journal what you do with write-journal.`;
 
-export async function createServer(opts: ServerOptions): Promise<DeployServer> {
+/** Config, task store and deployment service: what every session of one server shares. */
+export interface ServerState {
+  config: DeployConfig | null;
+  configError: Error | null;
+  store: TaskStore | null;
+  deployments: DeploymentService | null;
+}
+
+/** Loads the config and opens the store it names (local directory or S3). */
+export async function openServerState(opts: ServerOptions): Promise<ServerState> {
   const log = opts.log ?? new Logger();
   const projectRoot = path.resolve(opts.projectRoot);
   let config: DeployConfig | null = null;
@@ -63,13 +78,23 @@ export async function createServer(opts: ServerOptions): Promise<DeployServer> {
   let deployments: DeploymentService | null = null;
   if (!configError) {
     const stateDir = opts.stateDir ? path.resolve(projectRoot, opts.stateDir) : resolveStateDir(projectRoot, config);
-    if (config?.state?.backend === 's3') {
-      configError = new Error('state.backend "s3" is not available in this version; use "local" (the default).');
-    } else {
-      store = new LocalTaskStore(stateDir);
+    try {
+      store = opts.store ?? (await openTaskStore(config, stateDir, { warn: (m) => log.warn(m) }));
       deployments = new DeploymentService({ projectRoot, config, store, log, now: opts.now, journalDelayMs: opts.journalDelayMs });
+    } catch (err) {
+      configError = new Error(`Could not open the task state: ${(err as Error).message}`);
+      log.error(configError.message);
     }
   }
+  return { config, configError, store, deployments };
+}
+
+export async function createServer(opts: ServerOptions): Promise<DeployServer> {
+  const log = opts.log ?? new Logger();
+  const projectRoot = path.resolve(opts.projectRoot);
+  // A server of its own owns its state; sessions of the HTTP transport share one (opts.state).
+  const ownsState = !opts.state;
+  const { config, configError, store, deployments } = opts.state ?? (await openServerState({ ...opts, log }));
 
   const readOnly = opts.readOnly === true || config?.readOnly === true;
   const tools = opts.tools ?? ALL_TOOLS;
@@ -103,6 +128,7 @@ export async function createServer(opts: ServerOptions): Promise<DeployServer> {
         return runner.call(tool, args, {
           signal: extra.signal,
           client: { name: clientVersion?.name ?? 'unknown client', version: clientVersion?.version, elicitation },
+          actor: opts.actor,
           progressToken: extra._meta?.progressToken,
           sendProgress: async (params) => {
             await extra.sendNotification({ method: 'notifications/progress', params });
@@ -129,7 +155,10 @@ export async function createServer(opts: ServerOptions): Promise<DeployServer> {
     log,
     async cleanup() {
       detachLog();
-      await deployments?.flushAll();
+      if (ownsState) {
+        await deployments?.flushAll();
+        await store?.close?.();
+      }
       await server.close().catch(() => undefined);
     },
   };
@@ -170,8 +199,10 @@ function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string,
  * "its output, or a refusal, or an error" — exactly what it can return.
  */
 function advertiseOutcomeShapes(server: McpServer, tools: readonly AnyToolDefinition[]): void {
+  // Built once, on the first tools/list: converting 66 schemas costs ~60 ms a time.
+  let listed: Tool[] | null = null;
   server.server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: tools.map(
+    tools: (listed ??= tools.map(
       (tool): Tool => ({
         name: tool.name,
         title: tool.title,
@@ -180,6 +211,6 @@ function advertiseOutcomeShapes(server: McpServer, tools: readonly AnyToolDefini
         outputSchema: { type: 'object', anyOf: [jsonSchemaOf(tool.output, 'output'), REFUSAL_JSON_SCHEMA, ERROR_JSON_SCHEMA] } as Tool['outputSchema'],
         annotations: { title: tool.title, ...tool.annotations },
       }),
-    ),
+    )),
   }));
 }

@@ -37,6 +37,8 @@ export interface ToolContext {
   /** Aborted when the client cancels the request. */
   signal: AbortSignal;
   client: ClientInfo;
+  /** The person the session acts for (HTTP transport: the bearer token's name); unset over stdio. */
+  actor?: string;
   /** Form elicitation, when the client supports it. */
   elicit?: (params: ElicitRequestFormParams, timeoutMs: number) => Promise<ElicitResult>;
   now(): Date;

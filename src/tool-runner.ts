@@ -24,6 +24,8 @@ export interface CallEnvironment {
   progressToken?: string | number;
   sendProgress?: (params: { progressToken: string | number; progress: number; total?: number; message?: string }) => Promise<void>;
   elicit?: (params: ElicitRequestFormParams, timeoutMs: number) => Promise<ElicitResult>;
+  /** The person this session acts for (HTTP: the bearer token's name); recorded in its events. */
+  actor?: string;
 }
 
 export interface ToolRunnerOptions {
@@ -62,7 +64,7 @@ export class ToolRunner {
       const resolved = await deployments.resolve(taskId);
       if (!resolved.ok) {
         if (!tool.taskless || resolved.reason === 'journal-broken') {
-          return this.refuse(tool, args, refusal(tool, resolved.reason, resolved.message, resolved.nextStep, null), null, resolved.taskId);
+          return this.refuse(tool, args, refusal(tool, resolved.reason, resolved.message, resolved.nextStep, null), null, resolved.taskId, env.actor);
         }
       } else {
         state = resolved.state;
@@ -71,14 +73,14 @@ export class ToolRunner {
 
     // 2. The guard.
     const modeRefusal = checkMode(tool, this.opts.readOnly, state);
-    if (modeRefusal) return this.refuse(tool, args, modeRefusal, state);
+    if (modeRefusal) return this.refuse(tool, args, modeRefusal, state, null, env.actor);
     if (state && !tool.taskless) {
       const taskRefusal = checkTask(tool, state, deployments.now());
-      if (taskRefusal) return this.refuse(tool, args, taskRefusal, state);
+      if (taskRefusal) return this.refuse(tool, args, taskRefusal, state, null, env.actor);
       for (const check of this.opts.preflight ?? []) {
         if (!tool.aws) break;
         const r = await check(tool, state, env.signal);
-        if (r) return this.refuse(tool, args, r, state);
+        if (r) return this.refuse(tool, args, r, state, null, env.actor);
       }
     }
 
@@ -96,7 +98,7 @@ export class ToolRunner {
             'Wait for that operation to finish (deployment-status shows the task), then call again. If its process is gone, the lock is released automatically.',
             { taskId: state.taskId, phase: state.phase },
           );
-          return this.refuse(tool, args, r, state);
+          return this.refuse(tool, args, r, state, null, env.actor);
         }
         throw err;
       }
@@ -110,17 +112,23 @@ export class ToolRunner {
       const output = await tool.run(args, ctx);
       const safeOutput = redactValue(output) as Record<string, unknown>;
       if (state && !tool.skipAudit) {
-        await this.record(state.taskId, 'tool.succeeded', {
-          tool: tool.name,
-          phase,
-          input: redactValue(args),
-          output: safeOutput,
-          summary: tool.summarize ? redactText(tool.summarize(output)).slice(0, 600) : undefined,
-          durationMs: Date.now() - started,
+        // Every part is redacted already: append as is rather than walking a large output twice.
+        await this.opts.store!.append(state.taskId, {
+          type: 'tool.succeeded',
+          data: {
+            tool: tool.name,
+            actor: env.actor,
+            phase,
+            input: redactValue(args),
+            output: safeOutput,
+            summary: tool.summarize ? redactText(tool.summarize(output)).slice(0, 600) : undefined,
+            durationMs: Date.now() - started,
+          },
         });
       }
+      // Re-render when something was recorded (read-only verifications change the journal too).
       const taskForJournal = state?.taskId ?? (typeof safeOutput.taskId === 'number' ? safeOutput.taskId : null);
-      if (taskForJournal && !tool.annotations.readOnlyHint) deployments.scheduleJournal(taskForJournal);
+      if (taskForJournal && (!tool.skipAudit || !tool.annotations.readOnlyHint)) deployments.scheduleJournal(taskForJournal);
       return {
         content: [{ type: 'text', text: redactText(tool.summarize ? tool.summarize(output) : JSON.stringify(safeOutput, null, 2)) }],
         structuredContent: safeOutput,
@@ -130,6 +138,7 @@ export class ToolRunner {
       if (state && !tool.skipAudit) {
         await this.record(state.taskId, 'tool.failed', {
           tool: tool.name,
+          actor: env.actor,
           phase,
           input: redactValue(args),
           error: problem,
@@ -160,7 +169,8 @@ export class ToolRunner {
       },
       record: async (type, data) => {
         if (!state) throw new Error(`${tool.name} has no task to record to.`);
-        return this.record(state.taskId, type, data);
+        // Events a tool records (journal entries, transition requests…) name the session's person.
+        return this.record(state.taskId, type, env.actor && data.actor === undefined ? { ...data, actor: env.actor } : data);
       },
       progress: async (done, total, message) => {
         if (env.progressToken === undefined || !env.sendProgress) return;
@@ -169,6 +179,7 @@ export class ToolRunner {
       log,
       signal: env.signal,
       client: env.client,
+      actor: env.actor,
       elicit: env.elicit,
       now: deployments!.now,
     };
@@ -184,9 +195,11 @@ export class ToolRunner {
     r: Refusal,
     state: TaskState | null,
     brokenTaskId: number | null = null,
+    actor?: string,
   ): Promise<CallToolResult> {
     const audit = {
       tool: tool.name,
+      actor,
       reason: r.reason,
       phase: state?.phase ?? null,
       input: redactValue(args),

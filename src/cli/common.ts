@@ -4,7 +4,7 @@ import type { CliOptions } from '../cli.js';
 import { ConfigError, loadConfig, resolveStateDir } from '../config/index.js';
 import { DeploymentService } from '../deployment.js';
 import { Logger } from '../log.js';
-import { LocalTaskStore } from '../state/local-store.js';
+import { openTaskStore } from '../state/open-store.js';
 import { assertTaskId } from '../state/task-store.js';
 
 export class CliError extends Error {
@@ -26,7 +26,12 @@ export async function openDeployments(opts: CliOptions): Promise<DeploymentServi
     throw err;
   }
   const stateDir = opts.stateDir ? path.resolve(projectRoot, opts.stateDir) : resolveStateDir(projectRoot, config);
-  const store = new LocalTaskStore(stateDir);
+  let store;
+  try {
+    store = await openTaskStore(config, stateDir);
+  } catch (err) {
+    throw new CliError(`Could not open the task state: ${(err as Error).message}`, 78);
+  }
   return new DeploymentService({ projectRoot, config, store, log: new Logger('warning'), journalDelayMs: 0 });
 }
 

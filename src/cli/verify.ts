@@ -30,7 +30,7 @@ export async function verify(opts: CliOptions, id: string | undefined): Promise<
       bad++;
       const p = report.problem!;
       process.stdout.write(
-        `task ${taskId}: ${style.red('BROKEN')} at line ${p.line} (byte ${p.byteOffset}): ${p.message}.\n` +
+        `task ${taskId}: ${style.red('BROKEN')} at ${store.backend === 's3' ? `event ${p.line}` : `line ${p.line} (byte ${p.byteOffset})`}: ${p.message}.\n` +
           `  ${report.events} events before it verify. The server refuses every tool on this task until it is resolved.\n`,
       );
       if (!opts.repair) {

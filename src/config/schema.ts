@@ -346,6 +346,29 @@ const NotifySchema = strictObject({
     .describe('Webhook `notify-stakeholders` posts JSON to (https, or http://localhost).'),
 }).describe('Where stakeholder notifications go.');
 
+const HttpTokenSchema = strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9._@-]{1,64}$/, { error: 'must be 1–64 letters, digits, ".", "_", "@" or "-" (it names the person in the journal)' })
+    .describe('The person this token belongs to; recorded as the actor of every event of their sessions.'),
+  token: z
+    .string()
+    .min(32, { error: 'must be at least 32 characters (e.g. `openssl rand -hex 32`)' })
+    .describe('The bearer token. Prefer DEPLOY_MCP_TOKENS (name:token,…) to keep tokens out of the repository.'),
+}).describe('A bearer token for the HTTP transport.');
+
+const HttpSchema = strictObject({
+  tokens: z.array(HttpTokenSchema).optional().describe('Bearer tokens accepted by `serve --http`, each naming a person. Added to DEPLOY_MCP_TOKENS.'),
+  allowedOrigins: z
+    .array(z.string().regex(/^https?:\/\/[^/\s]+$/, { error: 'must be an origin such as https://deploy.example.com (scheme, host, optional port; no path)' }))
+    .optional()
+    .describe('Origin headers accepted besides the server\'s own address (browser clients). Others are refused (DNS rebinding).'),
+  allowedHosts: z
+    .array(z.string().regex(/^[^/\s]+$/, { error: 'must be a host[:port] such as deploy.internal:8787' }))
+    .optional()
+    .describe('Host headers accepted besides the bound address and localhost (a name the server is reached by). Others are refused.'),
+}).describe('The Streamable HTTP transport (`deploy-mcp serve --http`).');
+
 export const ConfigSchema = strictObject({
   $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editor completion. Ignored.'),
   project: z
@@ -389,6 +412,7 @@ export const ConfigSchema = strictObject({
   readOnly: z.boolean().default(false).describe('true = refuse every tool that changes anything.'),
   contacts: z.array(ContactSchema).optional().describe('Escalation path, rendered into the journal.'),
   notify: NotifySchema.optional(),
+  http: HttpSchema.optional(),
 }).describe('deploy-mcp configuration (deploy-mcp.config.json).');
 
 export type DeployConfig = z.output<typeof ConfigSchema>;

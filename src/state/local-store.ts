@@ -24,6 +24,7 @@ import {
   TaskNotFoundError,
   assertTaskId,
   type Decide,
+  type ForceUnlockReport,
   type LockOwner,
   type NewEvent,
   type RepairReport,
@@ -221,6 +222,28 @@ export class LocalTaskStore implements TaskStore {
     const holder = readLockFile(file);
     if (!holder || holder.incomplete || isStale(holder)) return null;
     return holder as unknown as LockOwner;
+  }
+
+  async forceUnlock(taskId: number, actor: string, reason?: string): Promise<ForceUnlockReport> {
+    const dir = this.dir(taskId);
+    if (!fs.existsSync(path.join(dir, EVENTS))) throw new TaskNotFoundError(taskId);
+    const file = path.join(dir, 'operation.lock');
+    // Move the lock aside before reading it: what is journaled is exactly what was removed.
+    const aside = `${file}.forced-${process.pid}-${randomBytes(4).toString('hex')}`;
+    try {
+      fs.renameSync(file, aside);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { taskId, released: null, event: null };
+      throw err;
+    }
+    const holder = readLockFile(aside);
+    fs.rmSync(aside, { force: true });
+    if (!holder) return { taskId, released: null, event: null };
+    const event = await this.append(taskId, {
+      type: 'lock.force-released',
+      data: { holder, stale: isStale(holder), forcedBy: actor, reason },
+    });
+    return { taskId, released: holder as unknown as LockOwner, event };
   }
 
   async withCreateLock<T>(fn: () => Promise<T>): Promise<T> {

@@ -42,6 +42,14 @@ export interface RepairReport {
   event: StoredEvent | null;
 }
 
+export interface ForceUnlockReport {
+  taskId: number;
+  /** Who held the operation lock, or null when nobody did (nothing was recorded then). */
+  released: LockOwner | null;
+  /** The `lock.force-released` event that journals who forced it. */
+  event: StoredEvent | null;
+}
+
 /** The task's event log cannot be trusted: the guard refuses every task tool (fail closed). */
 export class JournalBrokenError extends Error {
   constructor(
@@ -98,6 +106,8 @@ export interface TaskStore {
   /**
    * Read-decide-append under the task's append lock: `decide` sees every event any process has
    * appended, and what it returns is appended durably (fsync) before this resolves.
+   * A backend with optimistic concurrency (S3) may call `decide` again, on the newer log, when
+   * another writer won: `decide` must be a pure function of the log it is given.
    */
   transact<T>(taskId: number, decide: Decide<T>): Promise<{ appended: StoredEvent[]; result: T }>;
   append(taskId: number, event: NewEvent): Promise<StoredEvent>;
@@ -109,6 +119,11 @@ export interface TaskStore {
   /** Exclusive lock for one mutating operation on a task. Throws TaskLockedError. */
   acquireLock(taskId: number, owner: LockOwner): Promise<() => Promise<void>>;
   lockHolder(taskId: number): Promise<LockOwner | null>;
+  /**
+   * Releases the operation lock whoever holds it (`deploy-mcp unlock`), and journals a
+   * `lock.force-released` event naming the holder and `actor`.
+   */
+  forceUnlock?(taskId: number, actor: string, reason?: string): Promise<ForceUnlockReport>;
 
   /** Serialises a check-then-create across processes (one open task per environment + component). */
   withCreateLock<T>(fn: () => Promise<T>): Promise<T>;
@@ -120,6 +135,9 @@ export interface TaskStore {
 
   /** Audit trail for refusals that concern no task. */
   appendAudit(event: NewEvent): Promise<void>;
+
+  /** Finishes background writes and releases connections (stores that have any). */
+  close?(): Promise<void>;
 }
 
 /** Task ids are positive integers: anything else never reaches a path. */
