@@ -210,6 +210,9 @@ describe('HTTP transport: a team on one server', () => {
     expect(text).toContain('Alice listed the account.');
 
     const log = readEvents(root, taskId);
+    // The task records the person behind the token who started it, not just the client.
+    expect(log[0]).toMatchObject({ type: 'task.started' });
+    expect(log[0].data.actor).toMatch(/^alice via /);
     const journal = log.filter((e) => e.type === 'journal.entry');
     expect(journal.map((e) => [e.data.activity, e.data.actor])).toEqual([
       ['Reviewed the plan', 'bob'],

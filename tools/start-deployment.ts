@@ -76,7 +76,8 @@ export default defineTool({
               environment: input.environment,
               component: input.component,
               branch,
-              actor: `${ctx.client.name} (agent) on ${os.hostname()}`,
+              // Over HTTP the bearer token names the person; over stdio the client is all we know.
+              actor: ctx.actor ? `${ctx.actor} via ${ctx.client.name}` : `${ctx.client.name} (agent) on ${os.hostname()}`,
               target: { accountId: env.accountId, region: env.region, profile: env.profile },
               project: config.project,
             },

@@ -33,7 +33,8 @@ export async function askHumanThroughClient(
       },
       ELICITATION_WAIT_MS,
     );
-    const approver = `${ctx.client.name} user (elicitation)`;
+    // The person behind the session when the transport knows it (HTTP token), else the client.
+    const approver = ctx.actor ? `${ctx.actor} via ${ctx.client.name} (elicitation)` : `${ctx.client.name} user (elicitation)`;
     if (result.action === 'accept') {
       const content = (result.content ?? {}) as { approve?: unknown; comment?: unknown };
       const comment = typeof content.comment === 'string' && content.comment.trim() ? content.comment.trim().slice(0, 2000) : undefined;
