@@ -19,6 +19,24 @@ export function rollbackConfirmationPhrase(verb: 'approve' | 'reject'): string {
   return `${verb} rollback`;
 }
 
+/**
+ * The typed confirmation both kinds of request share: the exact phrase, then a comment
+ * (a reason, required, for a rejection). Returns the comment, or null when nothing is to be recorded.
+ */
+async function confirmDecision(prompter: Prompter, verb: 'approve' | 'reject', phrase: string, what: string): Promise<string | null> {
+  const typed = await prompter.ask(`Type "${phrase}" to ${verb}, anything else to leave it pending: `);
+  if (typed === null || typed.trim() !== phrase) {
+    process.stdout.write(`Nothing recorded; ${what} is still pending.\n`);
+    return null;
+  }
+  const comment = ((await prompter.ask(verb === 'reject' ? 'Reason (required): ' : 'Comment (optional): ')) ?? '').trim();
+  if (verb === 'reject' && !comment) {
+    process.stdout.write('A rejection needs a reason; nothing recorded.\n');
+    return null;
+  }
+  return comment;
+}
+
 export function confirmationPhrase(verb: 'approve' | 'reject', request: TransitionRequest): string {
   return `${verb} ${request.to === null ? 'complete' : phaseRef(request.to).id}`;
 }
@@ -72,17 +90,8 @@ export async function decideCommand(opts: CliOptions, verb: 'approve' | 'reject'
     const phrase = confirmationPhrase(verb, request);
     const prompter = new Prompter();
     try {
-      const typed = await prompter.ask(`Type "${phrase}" to ${verb}, anything else to leave it pending: `);
-      if (typed === null || typed.trim() !== phrase) {
-        process.stdout.write('Nothing recorded; the request is still pending.\n');
-        return 1;
-      }
-      let comment = (await prompter.ask(verb === 'reject' ? 'Reason (required): ' : 'Comment (optional): ')) ?? '';
-      comment = comment.trim();
-      if (verb === 'reject' && !comment) {
-        process.stdout.write('A rejection needs a reason; nothing recorded.\n');
-        return 1;
-      }
+      const comment = await confirmDecision(prompter, verb, phrase, 'the request');
+      if (comment === null) return 1;
       const result = await deployments.decide(state.taskId, request.requestId, {
         approve: verb === 'approve',
         channel: 'terminal',
@@ -127,17 +136,8 @@ async function decideRollbackInTerminal(deployments: DeploymentService, state: T
   const phrase = rollbackConfirmationPhrase(verb);
   const prompter = new Prompter();
   try {
-    const typed = await prompter.ask(`Type "${phrase}" to ${verb}, anything else to leave it pending: `);
-    if (typed === null || typed.trim() !== phrase) {
-      process.stdout.write('Nothing recorded; the rollback request is still pending.\n');
-      return 1;
-    }
-    let comment = (await prompter.ask(verb === 'reject' ? 'Reason (required): ' : 'Comment (optional): ')) ?? '';
-    comment = comment.trim();
-    if (verb === 'reject' && !comment) {
-      process.stdout.write('A rejection needs a reason; nothing recorded.\n');
-      return 1;
-    }
+    const comment = await confirmDecision(prompter, verb, phrase, 'the rollback request');
+    if (comment === null) return 1;
     const result = await decideRollback(deployments, state.taskId, request.requestId, {
       approve: verb === 'approve',
       channel: 'terminal',
