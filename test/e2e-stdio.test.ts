@@ -10,6 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BASE_CONFIG, eventsFile, readEvents, tempProject } from './helpers/mcp.js';
+import { underTty } from './helpers/tty.js';
 
 const CLI = path.resolve(__dirname, '../dist/src/cli.js');
 const clients: Client[] = [];
@@ -28,33 +29,6 @@ async function connect(root: string, opts: { elicit?: boolean; answer?: { approv
   clients.push(client);
   const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as any;
   return { client, call };
-}
-
-/** Runs `deploy-mcp <args>` under a pseudo-terminal (util-linux `script`), typing `input`. */
-function underTty(root: string, args: string, input: string) {
-  const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} ${args} --project ${JSON.stringify(root)}`;
-  return new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    // Type like a person: answer each prompt once it is on the screen.
-    const lines = input.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
-    let written = 0;
-    const timer = setInterval(() => {
-      const prompts = (output.match(/(leave it pending|\(optional\)|\(required\)): /g) ?? []).length;
-      if (written < prompts && written < lines.length) {
-        child.stdin.write(`${lines[written]}\n`);
-        written++;
-      }
-    }, 100);
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('close', (code) => {
-      clearInterval(timer);
-      clearTimeout(killer);
-      resolve({ code, output });
-    });
-  });
 }
 
 describe('stdio end to end', () => {

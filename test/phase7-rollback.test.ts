@@ -5,7 +5,7 @@
  * failing: agent-only calls, replays, foreign request ids, extra arguments, expiry, forged
  * approvals, rejections.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { awsTestEnv, motoEndpoint, queueLambdaResults, uniqueName } from './helpers/aws-fixtures.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { forcePhase, readEvents, type Harness } from './helpers/mcp.js';
+import { underTty } from './helpers/tty.js';
 import { HANDLER_V2, aliasOf, lambdaClient, liveFunction, objectText, taskIn, versionedObject, writeTree } from './helpers/deploy-fixtures.js';
 import * as lambdasdk from '@aws-sdk/client-lambda';
 
@@ -351,32 +352,6 @@ describe('rollback needs a human', () => {
     expect(await objectText(d.bucket, d.key)).toEqual({ text: 'print("load v2")\n', versionId: d.v1 });
   });
 });
-
-/** Runs the built CLI under a pseudo-terminal (util-linux `script`), typing `input` line by line at its prompts. */
-function underTty(root: string, args: string, input: string) {
-  const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} ${args} --project ${JSON.stringify(root)}`;
-  return new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const lines = input.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
-    let written = 0;
-    const timer = setInterval(() => {
-      const prompts = (output.match(/(leave it pending|\(optional\)|\(required\)): /g) ?? []).length;
-      if (written < prompts && written < lines.length) {
-        child.stdin.write(`${lines[written]}\n`);
-        written++;
-      }
-    }, 100);
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('close', (code) => {
-      clearInterval(timer);
-      clearTimeout(killer);
-      resolve({ code, output });
-    });
-  });
-}
 
 describe('terminal channel: deploy-mcp approve / reject', () => {
   beforeAll(() => {
