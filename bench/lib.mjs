@@ -1,4 +1,5 @@
 // Shared helpers for the benchmarks: stdio MCP clients, percentiles, temp projects, cleanup.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,3 +92,54 @@ export function percentile(values, p) {
 export const median = (v) => percentile(v, 50);
 export const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
 export const ms = (n) => `${n.toFixed(2)} ms`;
+
+/**
+ * Starts moto's server on a free loopback port (its own process group, killed on exit), with
+ * IAM managed policies and Lambda without Docker. Returns its URL and an async stop().
+ */
+export async function startMoto() {
+  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', '0'], {
+    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', PYTHONUNBUFFERED: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // own process group: killed as a whole below
+  });
+  const kill = () => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  };
+  onExit(kill);
+  let output = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`moto did not report its port within 60 s:\n${output}`)), 60_000);
+    const onData = (chunk) => {
+      output += chunk;
+      const m = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stderr.on('data', onData);
+    child.stdout.on('data', onData);
+    child.once('error', (err) => reject(new Error(`could not start python3 -m moto.server (${err.message}); install it with: pip install 'moto[server]'`)));
+    child.once('close', (code) =>
+      reject(new Error(`moto exited before it was ready (code ${code})${/No module named/.test(output) ? "; install it with: pip install 'moto[server]'" : ''}:\n${output}`)),
+    );
+  });
+  // moto logs every request: keep draining its pipes so it never blocks.
+  child.stdout.removeAllListeners('data').resume();
+  child.stderr.removeAllListeners('data').resume();
+  child.removeAllListeners('close');
+  const res = await fetch(`${url}/moto-api/config`, { method: 'POST', body: JSON.stringify({ lambda: { use_docker: false } }) });
+  if (!res.ok) throw new Error(`moto config failed: HTTP ${res.status}`);
+  return {
+    url,
+    stop: async () => {
+      kill();
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
+    },
+  };
+}

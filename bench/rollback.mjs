@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { startMoto } from './lib.mjs';
 import * as iam from '@aws-sdk/client-iam';
 import * as lambda from '@aws-sdk/client-lambda';
 
@@ -51,36 +52,11 @@ const watchdog = setTimeout(() => {
 }, 15 * 60 * 1000);
 watchdog.unref();
 
-// ---- moto ----------------------------------------------------------------------------------------
-async function startMoto() {
-  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', '0'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  cleanups.push(() => process.kill(-child.pid, 'SIGKILL'));
-  let out = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`moto did not start within 30 s:\n${out}`)), 30_000);
-    const onData = (d) => {
-      out += d;
-      const m = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('error', (e) => reject(new Error(`python3 -m moto.server: ${e.message} (pip install 'moto[server]')`)));
-    child.once('exit', (code) => reject(new Error(`moto exited (${code}):\n${out}`)));
-  });
-  child.stdout.removeAllListeners('data').resume();
-  child.stderr.removeAllListeners('data').resume();
-  child.removeAllListeners('exit');
-  const res = await fetch(`${url}/moto-api/config`, { method: 'POST', body: JSON.stringify({ lambda: { use_docker: false } }) });
-  if (!res.ok) throw new Error(`moto config: HTTP ${res.status}`);
-  return url;
-}
 
 // ---- fixtures --------------------------------------------------------------------------------------
-const endpoint = await startMoto();
+const moto = await startMoto();
+cleanups.push(() => moto.stop());
+const endpoint = moto.url;
 const awsEnv = { AWS_ENDPOINT_URL: endpoint, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_EC2_METADATA_DISABLED: 'true' };
 const sdk = { endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 3 };
 const lambdaClient = new lambda.LambdaClient(sdk);

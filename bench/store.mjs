@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT, mean, onExit, percentile, requireBuild, tempDir, watchdog } from './lib.mjs';
+import { ROOT, mean, onExit, percentile, requireBuild, startMoto, tempDir, watchdog } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const S3_ENV = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' };
@@ -58,39 +58,6 @@ requireBuild();
 watchdog(14, 'store');
 const log = (msg) => process.stderr.write(`[store] ${msg}\n`);
 
-async function startMoto() {
-  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', '0'], {
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  const kill = () => {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  };
-  onExit(kill);
-  let output = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`moto did not report its port within 60 s:\n${output}`)), 60_000);
-    const onData = (chunk) => {
-      output += chunk;
-      const m = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stderr.on('data', onData);
-    child.stdout.on('data', onData);
-    child.once('error', (err) => reject(new Error(`could not start python3 -m moto.server (${err.message}); install it with: pip install 'moto[server]'`)));
-  });
-  child.stdout.removeAllListeners('data').resume();
-  child.stderr.removeAllListeners('data').resume();
-  return { url, stop: kill };
-}
 
 function worker(kind, where, taskId, count, tag) {
   const child = spawn(process.execPath, [SELF, '--worker', kind, JSON.stringify(where), String(taskId), String(count), tag], {

@@ -17,7 +17,7 @@ import * as ec2sdk from '@aws-sdk/client-ec2';
 import * as iamsdk from '@aws-sdk/client-iam';
 import * as lambdasdk from '@aws-sdk/client-lambda';
 import * as s3sdk from '@aws-sdk/client-s3';
-import { CLI, BENCH_CONFIG, connect, mean, median, onExit, removeTempDir, requireBuild, tempDir, tempProject, watchdog } from './lib.mjs';
+import { CLI, BENCH_CONFIG, connect, mean, median, onExit, removeTempDir, requireBuild, startMoto, tempDir, tempProject, watchdog } from './lib.mjs';
 
 requireBuild();
 watchdog(Number(process.env.WATCHDOG_MIN ?? 45), 'verify-infrastructure');
@@ -39,54 +39,6 @@ const REGION = 'us-east-1';
 const ALERT_TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:bench-alerts`;
 const log = (msg) => process.stderr.write(`[verify-infrastructure] ${msg}\n`);
 
-// ---- moto ---------------------------------------------------------------------------------------
-
-async function startMoto() {
-  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', '0'], {
-    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', PYTHONUNBUFFERED: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // own process group: killed as a whole below
-  });
-  const kill = () => {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  };
-  onExit(kill);
-  let output = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`moto did not report its port within 60 s:\n${output}`)), 60_000);
-    const onData = (chunk) => {
-      output += chunk;
-      const m = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stderr.on('data', onData);
-    child.stdout.on('data', onData);
-    child.once('error', (err) => reject(new Error(`could not start python3 -m moto.server (${err.message}); install it with: pip install 'moto[server]'`)));
-    child.once('close', (code) =>
-      reject(new Error(`moto exited before it was ready (code ${code})${/No module named/.test(output) ? "; install it with: pip install 'moto[server]'" : ''}:\n${output}`)),
-    );
-  });
-  // moto logs every request: keep draining its pipes so it never blocks.
-  child.stdout.removeAllListeners('data').resume();
-  child.stderr.removeAllListeners('data').resume();
-  child.removeAllListeners('close');
-  const res = await fetch(`${url}/moto-api/config`, { method: 'POST', body: JSON.stringify({ lambda: { use_docker: false } }) });
-  if (!res.ok) throw new Error(`moto config failed: HTTP ${res.status}`);
-  return {
-    url,
-    stop: async () => {
-      kill();
-      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
-    },
-  };
-}
 
 // ---- fixtures -----------------------------------------------------------------------------------
 
